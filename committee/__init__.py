@@ -10,8 +10,9 @@ analysis).
 Compiled kernels are cached on disk by numba.  numba keys a cached kernel on
 its own source file only, although kernels inline code and freeze constant
 tables from other modules; the cache therefore lives in a directory named
-after a fingerprint of the whole package source (and the numba version):
-``$NUMBA_CACHE_DIR`` or ``~/.cache/committee/numba``, then the fingerprint.
+after a fingerprint of the source of every module that compiles kernels (and
+of the numba version): ``$NUMBA_CACHE_DIR`` or ``~/.cache/committee/numba``,
+then the fingerprint.
 """
 import hashlib
 import os
@@ -19,12 +20,17 @@ import pathlib
 
 import numba
 
+#: part of every run's identity: bump it when a change alters numerical results
+__version__ = "0.1.0"
+
 
 def _source_fingerprint():
     digest = hashlib.sha256(numba.__version__.encode())
     for path in sorted(pathlib.Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+        source = path.read_bytes()
+        if b"njit" in source:
+            digest.update(path.name.encode())
+            digest.update(source)
     return digest.hexdigest()[:16]
 
 
