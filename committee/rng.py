@@ -449,3 +449,17 @@ def fill_standard_normal(state, out):
         z, s = _normal(s)
         out[n] = z
     _store(state, s)
+
+
+# ---------------------------------------------------------------------------
+# the same draws on a state held in registers: compiled loops that draw many
+# numbers load the state once (a tuple), draw, and store it back once
+
+#: ``s = load(state)``: the state array as a tuple (validated)
+load = _load
+#: ``store(state, s)``: write a tuple state back into the array
+store = _store
+#: ``z, s = normal(s)``: one N(0, 1) draw, exactly as :func:`standard_normal`
+normal = _normal
+#: ``u, s = uniform01(s)``: one uniform in [0, 1), exactly as :func:`uniform`
+uniform01 = _uniform
