@@ -13,6 +13,7 @@ import numpy as np
 
 from .fixed_points import plateau_fixed_point, spectrum
 from .ode import Model, solve
+from .simulate import simulate_full, simulate_reduced
 from .tables import run_table, write_atomic
 
 PROGRESS_SECONDS = 10.0
@@ -75,11 +76,38 @@ def run_ode(spec, log=print):
                "wall_seconds": time.perf_counter() - started, "n_rhs": run.n_rhs,
                "message": run.message}
     table = run_table(spec, outcome, run.alpha, run.eps_g, run.eps_g_at_floor, run.R, run.Q,
-                      points, modes)
+                      spec.T_matrix, points, modes)
     return table, outcome
 
 
-RUNNERS = {"ode": run_ode}
+SIMULATORS = {"full": simulate_full, "reduced": simulate_reduced}
+
+
+def simulation_seed(spec):
+    """The 64-bit seed of a simulation run's random stream: its run_id.  Runs
+    that differ in any parameter (η, N, seed, ...) get unrelated streams; the
+    same run always gets the same one."""
+    return np.uint64(int(spec.run_id, 16))
+
+
+def run_simulation(spec, log=print):
+    """Simulate one seed at input dimension N: ``(per-run table, outcome dict)``."""
+    model = _model(spec, True)
+    if spec.init[0] == "random":
+        init = spec.init
+    else:
+        R0, Q0 = spec.initial_overlaps()
+        init = ("overlaps", R0, Q0)
+    run = SIMULATORS[spec.method](model, spec.N, np.array(spec.alphas), simulation_seed(spec),
+                                  init, log=lambda message: log(f"  {spec.run_id}:{message}"))
+    outcome = {"status": run.status, "alpha_reached": run.alpha_reached,
+               "wall_seconds": run.wall_seconds, "steps": run.steps}
+    table = run_table(spec, outcome, run.alpha, run.eps_g, run.eps_g_at_floor, run.R, run.Q,
+                      run.T)
+    return table, outcome
+
+
+RUNNERS = {"ode": run_ode, "full": run_simulation, "reduced": run_simulation}
 
 
 def run_batch(specs, folder, log=print):

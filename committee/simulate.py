@@ -60,6 +60,12 @@ so r drops by one and χ² gains a degree of freedom.  This keeps the chain
 exact when learning makes G (nearly) singular.  χ² is sampled as twice a
 Gamma(ν/2) variate (Marsaglia & Tsang 2000, exact).
 
+ε_g and its floor: ε_g near zero is a difference of O(1) terms (see
+:mod:`committee.ode`), and the order parameters of a simulation carry the
+round-off of every step.  Taking those as independent, the error after n
+steps grows like √n; an ε_g below ``√(1 + n)`` times the closed form's
+round-off floor is reported at that floor and flagged (``eps_g_at_floor``).
+
 Divergence: a diagonal ``Q_ii`` above ``q_max · max(1, max T_nn)`` or a
 non-finite value ends the run with status ``diverged`` and the α reached.
 """
@@ -71,7 +77,7 @@ import numpy as np
 from numba import njit
 
 from .activations import evaluate, kernel_activations
-from .ode import EPS_G_FLOOR_FACTOR, Model
+from .ode import Model
 from .rng import fill_standard_normal, load, normal, seed_state, standard_normal, store, uniform01
 
 PIVOT_TOLERANCE = 1e-12
@@ -379,7 +385,7 @@ def initial_gram(model, init, N, state):
     return np.block([[Q0, R0], [R0.T, model.T]])
 
 
-def _finish(model, records, alpha, T, status, reached, steps, started):
+def _finish(model, records, alpha, steps_at, T, status, reached, steps, started):
     K, M = model.K, model.M
     gram = np.array(records).reshape(-1, K + M, K + M)
     R, Q = gram[:, :K, K:], gram[:, :K, :K]
@@ -388,6 +394,7 @@ def _finish(model, records, alpha, T, status, reached, steps, started):
     rows, cols = np.triu_indices(K)
     states = np.concatenate([R.reshape(len(gram), -1), Q[:, rows, cols]], axis=1)
     eps, floor = measured.generalisation_error(states) if len(gram) else (np.empty(0),) * 2
+    floor = floor * np.sqrt(1.0 + np.asarray(steps_at, dtype=np.float64))
     at_floor = ~(eps > floor)
     return Simulation(alpha=np.asarray(alpha), R=R, Q=Q, T=T, eps_g=np.where(at_floor, floor, eps),
                       eps_g_at_floor=at_floor, status=status, alpha_reached=reached,
@@ -399,7 +406,7 @@ def _drive(model, N, alphas, advance, gram_now, q_max, T, log):
     started = time.perf_counter()
     targets = record_steps(alphas, N)
     bound = q_max * max(1.0, float(np.max(np.diag(T))))
-    records, recorded_alpha = [], []
+    records, recorded_steps = [], []
     done, status, last_log = 0, "ok", started
     for target in targets:
         while done < target:
@@ -417,8 +424,9 @@ def _drive(model, N, alphas, advance, gram_now, q_max, T, log):
         if status == "diverged":
             break
         records.append(gram_now())
-        recorded_alpha.append(target / N)
-    return _finish(model, records, recorded_alpha, T, status, done / N, done, started)
+        recorded_steps.append(target)
+    return _finish(model, records, np.array(recorded_steps) / N, recorded_steps, T, status,
+                   done / N, done, started)
 
 
 def _rates(model, N):

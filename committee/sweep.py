@@ -25,8 +25,6 @@ import numpy as np
 from . import __version__, activations
 
 METHODS = ("ode", "full", "reduced")
-#: methods this version can run
-AVAILABLE_METHODS = ("ode",)
 
 
 class ConfigError(ValueError):
@@ -218,19 +216,14 @@ def _semantic_problems(name, experiment):
         for K in experiment["K"]:
             for M in experiment["M"]:
                 problems += _initial_gram_problems(name, init, K, M, experiment)
-    for method in _methods(experiment):
-        if method not in AVAILABLE_METHODS:
-            problems.append(f"{_location(name, ['simulate', 'method'])}: the {method!r} simulator "
-                            f"is not available yet; available methods: "
-                            f"{', '.join(AVAILABLE_METHODS)}")
+    if "simulate" in experiment and "R" in init:
+        units = max(experiment["K"]) + max(experiment["M"])
+        small = [N for N in experiment["simulate"]["N"] if N < units]
+        if small:
+            problems.append(
+                f"{_location(name, ['simulate', 'N'])}: {small} is not allowed; exact initial "
+                f"overlaps need N >= K + M = {units} (or use init: {{random: {{Q: ...}}}})")
     return list(dict.fromkeys(problems))
-
-
-def _methods(experiment):
-    methods = ["ode"] if "ode" in experiment else []
-    if "simulate" in experiment:
-        methods.append(experiment["simulate"]["method"])
-    return methods
 
 
 def _initial_gram_problems(name, init, K, M, experiment):
@@ -332,8 +325,11 @@ def estimated_seconds(spec):
         per_unit = 2e-3 if heavy else 2e-4
         return 0.05 + per_unit * units**4 * (1.0 + math.log1p(alpha_max))
     steps = alpha_max * spec.N
-    per_step = 2e-7 + (spec.N * 4e-9 if spec.method == "full" else 1.5e-7)
-    return 0.05 + steps * per_step
+    if spec.method == "full":  # N normals and 2KN multiply-adds
+        per_step = 2e-7 + spec.N * (2.5e-9 + 5e-10 * spec.K)
+    else:  # a Cholesky factorisation of the (K+M)x(K+M) Gram matrix
+        per_step = 1e-7 + 3e-9 * units**3
+    return 0.1 + steps * per_step
 
 
 def batches(specs, seconds=120.0, max_runs=500, parallel=1):

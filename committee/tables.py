@@ -5,7 +5,7 @@ resumption: each is written atomically (temporary name, then rename) by the
 job that computed the run, so a file under its final name is always complete,
 and an interrupted sweep redoes only the runs without one.  A per-run file
 holds the trajectory in wide form (``alpha``, ``eps_g``, ``eps_g_at_floor``,
-``R_i_n``, ``Q_i_k``) and, as JSON in the Parquet key-value metadata under
+``R_i_n``, ``Q_i_k``, ``T_n_m``) and, as JSON in the Parquet key-value metadata under
 ``committee``, the run's parameters, outcome, fixed points and spectra.
 
 :func:`aggregate` builds the public tables (columns documented in
@@ -78,12 +78,14 @@ def write_atomic(table, path):
 
 
 # ------------------------------------------------------------------ per-run files
-def run_table(spec, outcome, alpha, eps_g, eps_g_at_floor, R, Q, fixed_points=(), eigen=()):
+def run_table(spec, outcome, alpha, eps_g, eps_g_at_floor, R, Q, T, fixed_points=(), eigen=()):
     """The per-run file's table: trajectory columns plus metadata.
 
     ``outcome`` has ``status``, ``alpha_reached`` and ``wall_seconds`` (and any
-    further diagnostics); ``R`` is (n, K, M), ``Q`` (n, K, K); ``fixed_points``
-    are dicts with the FIXED_POINTS columns but ``run_id``, ``eigen`` likewise.
+    further diagnostics); ``R`` is (n, K, M), ``Q`` (n, K, K), ``T`` (M, M) the
+    run's fixed teacher overlaps (the realised ones of a simulation), repeated
+    at every α; ``fixed_points`` are dicts with the FIXED_POINTS columns but
+    ``run_id``, ``eigen`` likewise.
     """
     columns = {"alpha": np.asarray(alpha, dtype=np.float64),
                "eps_g": np.asarray(eps_g, dtype=np.float64),
@@ -93,6 +95,9 @@ def run_table(spec, outcome, alpha, eps_g, eps_g_at_floor, R, Q, fixed_points=()
             columns[f"R_{i + 1}_{n + 1}"] = np.asarray(R[:, i, n], dtype=np.float64)
         for k in range(spec.K):
             columns[f"Q_{i + 1}_{k + 1}"] = np.asarray(Q[:, i, k], dtype=np.float64)
+    for n in range(spec.M):
+        for m in range(spec.M):
+            columns[f"T_{n + 1}_{m + 1}"] = np.full(len(columns["alpha"]), float(T[n, m]))
     metadata = {
         "format": RUN_FILE_FORMAT,
         "run_id": spec.run_id,
@@ -137,13 +142,19 @@ def read_run_file(path, run_id=None):
 
 
 # ------------------------------------------------------------------ aggregation
-_ORDER_COLUMN = re.compile(r"^([RQ])_(\d+)_(\d+)$")
+_ORDER_COLUMN = re.compile(r"^([RQT])_(\d+)_(\d+)$")
 
 
 def aggregate(run_files, plateau_options=None):
     """The six public tables (``{name: pyarrow.Table}``) from per-run files
-    ``{run_id: path}``, rows sorted by run_id then α."""
-    plateau_options = plateau_options or {}
+    ``{run_id: path}``, rows sorted by run_id then α.  ``plateau_options``: the
+    keyword arguments of :func:`committee.plateau.detect` plus, for simulation
+    runs, ``smoothing`` (moving-average width) and ``simulation_min_height``
+    (replacing ``min_height``)."""
+    plateau_options = dict(plateau_options or {})
+    smoothing = plateau_options.pop("smoothing", 9)
+    simulation_min_height = plateau_options.pop("simulation_min_height", 0.01)
+    simulation_options = {**plateau_options, "min_height": simulation_min_height}
     rows = {name: [] for name in SCHEMAS}
     order = {"run_id": [], "alpha": [], "name": [], "i": [], "j": [], "value": []}
     for run_id in sorted(run_files):
@@ -164,8 +175,14 @@ def aggregate(run_files, plateau_options=None):
                 order["i"] += [int(match.group(2))] * len(alpha)
                 order["j"] += [int(match.group(3))] * len(alpha)
                 order["value"].append(table.column(column).to_numpy())
-        found = plateau_detection.detect(alpha, eps_g, **plateau_options)
-        rows["plateaus"].append({"run_id": run_id, **found, "curve": "trajectory"})
+        if meta["spec"]["method"] == "ode":
+            found = plateau_detection.detect(alpha, eps_g, **plateau_options)
+            curve = "trajectory"
+        else:
+            found = plateau_detection.detect(alpha, plateau_detection.smooth(eps_g, smoothing),
+                                             **simulation_options)
+            curve = "smoothed"
+        rows["plateaus"].append({"run_id": run_id, **found, "curve": curve})
         rows["fixed_points"] += [{"run_id": run_id, **point} for point in meta["fixed_points"]]
         rows["eigen"] += [{"run_id": run_id, **mode} for mode in meta["eigen"]]
     tables = {}

@@ -30,6 +30,14 @@ TINY = {
             "init": {"R": 0.0, "Q": 0.25},
             "alpha": [0, 1, 2, 5, 10, 20],
             "ode": {"eta2": True},
+            "simulate": {"N": [50], "seeds": 2, "method": "full"},
+        },
+        "tiny_sims": {
+            "activation": ["relu"], "K": [2], "M": [2], "eta": [1.0],
+            "init": {"random": {"Q": 0.2}},
+            "alpha": {"max": 60, "points": 61, "spacing": "linear"},
+            "ode": {"eta2": True},
+            "simulate": {"N": [100, 400], "seeds": 3, "method": "reduced"},
         },
     },
     "batch": {"seconds": 1},
@@ -65,9 +73,11 @@ def test_tables_have_the_documented_schemas(tiny_sweep):
 
 def test_table_contents(tiny_sweep):
     runs = read(tiny_sweep, "runs").to_pandas()
-    assert len(runs) == 6 and runs.run_id.is_unique
-    assert set(runs.method) == {"ode"} and runs.N.isna().all() and runs.seed.isna().all()
-    perceptron = runs[runs.experiment == "tiny_perceptron"].set_index("eta")
+    assert len(runs) == 4 + (2 + 4) + (1 + 6) and runs.run_id.is_unique
+    assert set(runs.method) == {"ode", "full", "reduced"}
+    ode = runs[runs.method == "ode"]
+    assert ode.N.isna().all() and ode.seed.isna().all()
+    perceptron = ode[ode.experiment == "tiny_perceptron"].set_index("eta")
     assert perceptron.loc[1.0, "status"] == "ok" and perceptron.loc[1.0, "eta2"]
     assert perceptron.loc[3.0, "status"] == "diverged"  # beyond η = 2
     assert perceptron.loc[3.0, "alpha_reached"] < 20
@@ -85,12 +95,14 @@ def test_table_contents(tiny_sweep):
 
     order = read(tiny_sweep, "order_parameters").to_pandas()
     one = order[order.run_id == committee.run_id.iloc[0]]
-    assert len(one) == 81 * (2 * 2 + 2 * 2)  # R: K·M entries, Q: K² entries
+    assert len(one) == 81 * (2 * 2 + 2 * 2 + 2 * 2)  # R: K·M entries, Q: K², T: M²
     start = one[one.alpha == 0].set_index(["name", "i", "j"]).value
     assert start[("R", 1, 1)] == 1e-3 and start[("R", 1, 2)] == 0 and start[("Q", 2, 2)] == 0.2
+    assert start[("T", 1, 1)] == 1 and start[("T", 1, 2)] == 0
 
     fixed = read(tiny_sweep, "fixed_points").to_pandas()
-    assert set(fixed.run_id) == set(committee.run_id)  # K = M >= 2, T = I only
+    committees = ode[(ode.K == ode.M) & (ode.K >= 2)]
+    assert set(fixed.run_id) == set(committees.run_id)  # K = M >= 2, T = I only
     assert set(fixed.convention) == {"full", "small_eta"}
     assert (fixed.R == fixed.S).all()
     eigen = read(tiny_sweep, "eigen").to_pandas()
@@ -103,6 +115,40 @@ def test_table_contents(tiny_sweep):
     assert erf.has_plateau.iloc[0] and 20 < erf.plateau_length.iloc[0] < 400
     height = fixed[(fixed.run_id == erf.run_id.iloc[0]) & (fixed.convention == "small_eta")]
     assert abs(erf.eps_plateau.iloc[0] - height.eps_g.iloc[0]) < 0.1 * height.eps_g.iloc[0]
+
+
+def test_simulation_runs(tiny_sweep):
+    runs = read(tiny_sweep, "runs").to_pandas()
+    sims = runs[runs.method != "ode"]
+    assert sims.N.notna().all() and sims.seed.notna().all() and sims.eta2.isna().all()
+    chains = sims[sims.experiment == "tiny_sims"]
+    assert set(chains.method) == {"reduced"} and sorted(chains.N.unique()) == [100, 400]
+    assert sorted(chains.seed) == [0, 0, 1, 1, 2, 2] and (chains.status == "ok").all()
+    weights = sims[sims.experiment == "tiny_perceptron"].set_index(["eta", "seed"])
+    assert set(weights.method) == {"full"}
+    assert (weights.loc[1.0].status == "ok").all()
+    assert (weights.loc[3.0].status == "diverged").all()  # beyond η = 2, as the ODE
+    assert (weights.loc[3.0].alpha_reached < 20).all()
+
+    trajectories = read(tiny_sweep, "trajectories").to_pandas()
+    at_100 = chains[chains.N == 100].run_id
+    counts = trajectories[trajectories.run_id.isin(at_100)].groupby("run_id").size()
+    assert (counts == 61).all()
+    assert trajectories.eps_g.notna().all() and (trajectories.eps_g >= 0).all()
+    diverged = trajectories.merge(sims[sims.status == "diverged"], on="run_id")
+    assert (diverged.alpha <= diverged.alpha_reached).all()
+
+    order = read(tiny_sweep, "order_parameters").to_pandas()
+    start = order[(order.run_id == at_100.iloc[0]) & (order.alpha == 0)]
+    T = start[start.name == "T"].set_index(["i", "j"]).value
+    assert T[1, 2] == T[2, 1] and T[1, 2] != 0 and abs(T[1, 1] - 1) < 0.5  # random teachers
+    Q = start[start.name == "Q"].set_index(["i", "j"]).value
+    assert abs(Q[1, 1] - 0.2) < 0.1  # J_i ~ N(0, (0.2/N) I)
+
+    plateaus = read(tiny_sweep, "plateaus").to_pandas()
+    curves = plateaus.set_index("run_id").curve
+    assert set(curves[sims.run_id]) == {"smoothed"}
+    assert set(curves[runs[runs.method == "ode"].run_id]) == {"trajectory"}
 
 
 def test_readme_queries_work(tiny_sweep):
@@ -125,7 +171,8 @@ def test_readme_queries_work(tiny_sweep):
 def test_figures_exist(tiny_sweep):
     figures = os.listdir(os.path.join(tiny_sweep, "results", "figures"))
     for stem in ("tiny_2x2_eps_g", "tiny_2x2_order_parameters", "tiny_2x2_plateau_vs_eta",
-                 "tiny_2x2_plateau_heatmap", "tiny_perceptron_eps_g"):
+                 "tiny_2x2_plateau_heatmap", "tiny_perceptron_eps_g", "tiny_sims_eps_g",
+                 "tiny_sims_order_parameters", "tiny_sims_plateau_vs_N"):
         for suffix in ("png", "pdf"):
             assert f"{stem}.{suffix}" in figures
 
@@ -139,8 +186,8 @@ def test_growing_the_grid_runs_only_the_new_points(tiny_sweep, tmp_path):
     result = snakemake(directory, grown)
     assert result.returncode == 0, result.stderr[-3000:]
     after = set(os.listdir(directory / "results" / "runs"))
-    assert before < after and len(after - before) == 1
-    assert len(read(directory, "runs")) == 7
+    assert before < after and len(after - before) == 1 + 2  # one ODE run, two seeds
+    assert len(read(directory, "runs")) == 17 + 3
 
 
 def test_bad_configuration_is_rejected_before_any_job(tmp_path):
