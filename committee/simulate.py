@@ -146,18 +146,23 @@ def wishart_gram(state, scales, N):
 # ------------------------------------------------------------------ factorisation
 @njit(cache=True)
 def psd_factor(G, F, work, tolerance):
-    """Pivoted Cholesky of the positive-semidefinite ``G``: fills ``F[:, :r]`` with
-    ``F F^T = G`` (pivots below ``tolerance · max diag G`` count as zero); returns r.
-    ``work`` is (L+1)×L scratch space."""
+    """Cholesky factorisation with diagonal pivoting of the positive-semidefinite
+    ``G`` (L × L): fills ``F[:, :r]`` with ``F F^T = G`` and returns the rank r.
+
+    Left-looking: column k takes as pivot p the row with the largest remaining
+    Schur-complement diagonal ``d_p`` and sets ``F[a, k] = (G[a, p] −
+    Σ_{m<k} F[a, m] F[p, m]) / √d_p`` for the rows not yet pivoted (zero for
+    the others).  It stops when every remaining ``d_a`` is at most
+    ``tolerance · max diag G``: by positive semidefiniteness the neglected
+    Schur complement is then that small in every entry.  ``work`` is 2 × L
+    scratch space (remaining diagonal, pivoted flags)."""
     L = G.shape[0]
-    used = work[L]
-    for a in range(L):
-        used[a] = 0.0
-        for b in range(L):
-            work[a, b] = G[a, b]
-            F[a, b] = 0.0
+    remaining = work[0]
+    pivoted = work[1]
     largest = 0.0
     for a in range(L):
+        remaining[a] = G[a, a]
+        pivoted[a] = 0.0
         largest = max(largest, G[a, a])
     threshold = tolerance * largest
     rank = 0
@@ -165,19 +170,28 @@ def psd_factor(G, F, work, tolerance):
         pivot = -1
         best = threshold
         for a in range(L):
-            if used[a] == 0.0 and work[a, a] > best:
-                best = work[a, a]
+            if pivoted[a] == 0.0 and remaining[a] > best:
+                best = remaining[a]
                 pivot = a
         if pivot < 0:
             break
-        used[pivot] = 1.0
-        root = math.sqrt(work[pivot, pivot])
+        pivoted[pivot] = 1.0
+        root = math.sqrt(best)
+        inverse = 1.0 / root
         for a in range(L):
-            F[a, k] = 0.0 if used[a] != 0.0 and a != pivot else work[a, pivot] / root
-        for a in range(L):
-            for b in range(L):
-                work[a, b] -= F[a, k] * F[b, k]
+            if pivoted[a] != 0.0:
+                F[a, k] = 0.0
+                continue
+            total = G[a, pivot]
+            for m in range(k):
+                total -= F[a, m] * F[pivot, m]
+            F[a, k] = total * inverse
+            remaining[a] -= F[a, k] * F[a, k]
+        F[pivot, k] = root
         rank += 1
+    for k in range(rank, L):
+        for a in range(L):
+            F[a, k] = 0.0
     return rank
 
 
@@ -197,7 +211,7 @@ def exact_weights(G, K, M):
     along_teachers = np.linalg.solve(L_T, G[:K, K:].T).T
     residual = np.ascontiguousarray(G[:K, :K] - along_teachers @ along_teachers.T)
     F = np.zeros((K, K))
-    psd_factor(residual, F, np.empty((K + 1, K)), PIVOT_TOLERANCE)
+    psd_factor(residual, F, np.empty((2, K)), PIVOT_TOLERANCE)
     return np.concatenate([along_teachers, F], axis=1), L_T
 
 
@@ -268,49 +282,19 @@ def _full_steps(J, L_T, xi, xi_next, x, norms, steps, state, rate, decay, noise_
 
 
 @njit(cache=True)
-def _cholesky(G, F):
-    """Plain Cholesky ``F F^T = G``; False if a pivot is not clearly positive
-    (then :func:`psd_factor` decides the rank)."""
-    L = G.shape[0]
-    largest = 0.0
-    for a in range(L):
-        largest = max(largest, G[a, a])
-    threshold = PIVOT_TOLERANCE * largest
-    for k in range(L):
-        pivot = G[k, k]
-        for m in range(k):
-            pivot -= F[k, m] * F[k, m]
-        if not pivot > threshold:
-            return False
-        root = math.sqrt(pivot)
-        F[k, k] = root
-        for a in range(k + 1, L):
-            total = G[a, k]
-            for m in range(k):
-                total -= F[a, m] * F[k, m]
-            F[a, k] = total / root
-        for a in range(k):
-            F[a, k] = 0.0
-    return True
-
-
-@njit(cache=True)
 def _reduced_steps(G, steps, state, N, K, rate, decay, noise_sd, bound, acts):
     """``steps`` steps of the exact order-parameter chain on G (students first).
     Returns the number of steps done (fewer on divergence)."""
     L = G.shape[0]
     M = L - K
     F = np.empty((L, L))
-    work = np.empty((L + 1, L))
+    work = np.empty((2, L))
     z = np.empty(L)
     h = np.empty(L)
     delta = np.empty(K)
     s = load(state)
     for step in range(steps):
-        if _cholesky(G, F):
-            rank = L
-        else:
-            rank = psd_factor(G, F, work, PIVOT_TOLERANCE)
+        rank = psd_factor(G, F, work, PIVOT_TOLERANCE)
         squared = 0.0
         for a in range(rank):
             z[a], s = normal(s)

@@ -332,6 +332,14 @@ def estimated_seconds(spec):
     return 0.1 + steps * per_step
 
 
+def estimated_megabytes(spec):
+    """Memory one run needs beyond the interpreter (MB): the weights of a full
+    simulation (K·N, three input buffers) and the recorded trajectory."""
+    weights = (spec.K + 3) * spec.N if spec.method == "full" else 0
+    recorded = len(spec.alphas) * (spec.K + spec.M) ** 2 * 4
+    return 8e-6 * (weights + recorded)
+
+
 def batches(specs, seconds=120.0, max_runs=500, parallel=1):
     """Pack runs into batches of about ``seconds`` estimated time (at most
     ``max_runs`` runs each), greedily in run_id order; smaller batches when

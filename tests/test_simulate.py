@@ -71,9 +71,26 @@ def test_impossible_initial_overlaps_are_refused():
 
 def test_pivoted_factor_of_a_singular_matrix():
     v = np.array([[1.0, 2.0], [2.0, 4.0 + 1e-16]])  # rank one
-    F, work = np.zeros((2, 2)), np.zeros((3, 2))
+    F, work = np.zeros((2, 2)), np.zeros((2, 2))
     assert psd_factor(v, F, work, 1e-12) == 1
     assert np.abs(F[:, :1] @ F[:, :1].T - v).max() < 1e-12
+
+
+@pytest.mark.parametrize("rank", [1, 3, 5, 6])
+def test_pivoted_factor_reproduces_gram_matrices_of_any_rank(rank):
+    """Gram matrices of 6 vectors spanning ``rank`` dimensions, in shuffled order
+    (so that dependent vectors come first): rank found, G = F F^T to round-off."""
+    rng = np.random.default_rng(rank)
+    for _ in range(20):
+        basis = rng.normal(size=(rank, 9))
+        vectors = rng.normal(size=(6, rank)) @ basis
+        vectors[rng.permutation(6)[:2]] *= 1e-3  # small but not negligible units
+        G = vectors @ vectors.T
+        F, work = np.zeros((6, 6)), np.zeros((2, 6))
+        found = psd_factor(G, F, work, 1e-12)
+        assert found == rank
+        assert np.all(F[:, found:] == 0)
+        assert np.abs(F @ F.T - G).max() < 1e-13 * np.abs(G).max()
 
 
 def test_records_at_whole_steps():

@@ -26,7 +26,21 @@ BATCHES = sweep.batches(PENDING, parallel=PARALLEL, **config["batch"])
 TABLE_FILES = [f"{RESULTS}/tables/{name}.parquet" for name in TABLE_SCHEMAS]
 
 
-def batch_minutes(wildcards):
-    """Run time to request from a scheduler: twice the estimate, at least 5 minutes."""
+def batch_minutes(wildcards, attempt):
+    """Run time to request from a scheduler: twice the estimate, at least 5
+    minutes, doubled on each retry."""
     seconds = sum(sweep.estimated_seconds(spec) for spec in BATCHES[wildcards.batch])
-    return max(5, int(2 * seconds / 60) + 1)
+    return max(5, int(2 * seconds / 60) + 1) * 2 ** (attempt - 1)
+
+
+def batch_mem_mb(wildcards, attempt):
+    """Memory to request: the interpreter and libraries (about 1 GB) plus the
+    largest run of the batch (weights K·N, recorded order parameters)."""
+    largest = max(sweep.estimated_megabytes(spec) for spec in BATCHES[wildcards.batch])
+    return int(1000 + 2 * largest) * attempt
+
+
+# rows of the order-parameter table, the largest one: sizes the aggregation and figure jobs
+TABLE_ROWS = sum(len(spec.alphas) * (spec.K + spec.M) ** 2 for spec in RUNS)
+TABLE_MEM_MB = 1500 + TABLE_ROWS // 2000  # about 500 bytes per row in pandas and pyarrow
+TABLE_MINUTES = 5 + TABLE_ROWS // 2_000_000

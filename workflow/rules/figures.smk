@@ -20,8 +20,10 @@ rule figures:
         plan=FIGURE_PLAN,
         folder=lambda wildcards, output: os.path.dirname(output[0]),
         experiments=config["experiments"],
+    threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=TABLE_MEM_MB,
+        runtime=TABLE_MINUTES,
     conda:
         "../../envs/committee.yaml"
     script:

@@ -15,7 +15,7 @@ rule run_batch:
         batch=r"(ode|full|reduced)-[0-9a-f]{12}",
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=batch_mem_mb,
         runtime=batch_minutes,
     conda:
         "../../envs/committee.yaml"

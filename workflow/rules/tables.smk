@@ -12,8 +12,10 @@ rule tables:
     params:
         run_files=RUN_FILES,
         plateau=config["plateau"],
+    threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=TABLE_MEM_MB,
+        runtime=TABLE_MINUTES,
     conda:
         "../../envs/committee.yaml"
     script:
