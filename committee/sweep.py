@@ -346,7 +346,9 @@ def batches(specs, seconds=120.0, max_runs=500, parallel=1):
     that leaves fewer than ``parallel`` of them (so that all cores work).
 
     Returns ``{batch_name: [spec, ...]}``; a batch's name is a hash of its
-    members' run_ids, so it changes whenever its membership does.
+    members' run_ids, so it changes whenever its membership does.  The result
+    depends on ``specs`` and the arguments only (not on what is computed yet),
+    so every process that packs the same sweep finds the same batches.
     """
     ordered = sorted(specs, key=lambda s: (s.method, s.run_id))
     total = sum(estimated_seconds(spec) for spec in ordered)

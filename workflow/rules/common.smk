@@ -1,4 +1,4 @@
-# Configuration, the grid of runs and the batches still to compute.
+# Configuration, the grid of runs, its batches and those still to compute.
 import os
 
 import yaml
@@ -20,9 +20,12 @@ except sweep.ConfigError as error:
 
 RUNS = sweep.expand(config)
 RUN_FILES = {spec.run_id: run_file(RUN_FOLDER, spec) for spec in RUNS}
-PENDING = [spec for spec in RUNS if not os.path.exists(RUN_FILES[spec.run_id])]
-PARALLEL = workflow.cores if isinstance(workflow.cores, int) else 1
-BATCHES = sweep.batches(PENDING, parallel=PARALLEL, **config["batch"])
+# Batches pack all runs of the sweep, so that every process parsing this file
+# (the main one, and each job on a cluster) finds the same batches under the
+# same names; only the batches with a run still missing become jobs.
+BATCHES = sweep.batches(RUNS, **config["batch"])
+PENDING_BATCHES = [name for name, specs in BATCHES.items()
+                   if not all(os.path.exists(RUN_FILES[spec.run_id]) for spec in specs)]
 TABLE_FILES = [f"{RESULTS}/tables/{name}.parquet" for name in TABLE_SCHEMAS]
 
 

@@ -3,7 +3,7 @@
 
 rule tables:
     input:
-        batches=expand(f"{RESULTS}/batches/{{batch}}.done", batch=BATCHES),
+        batches=expand(f"{RESULTS}/batches/{{batch}}.done", batch=PENDING_BATCHES),
         runs=[path for path in RUN_FILES.values() if os.path.exists(path)],
     output:
         TABLE_FILES,
