@@ -143,6 +143,15 @@ def test_no_nan_infinity_or_negative_eps_g_reaches_a_table(reference):
     assert np.isfinite(runs.alpha_reached).all() and set(runs.status) <= {"ok", "diverged"}
 
 
+def test_the_same_command_again_recomputes_nothing(reference):
+    before = {path: os.path.getmtime(path) for path in
+              (reference / "results" / "tables").glob("*.parquet")}
+    result = subprocess.run(command(reference), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Nothing to be done" in result.stdout + result.stderr
+    assert before == {path: os.path.getmtime(path) for path in before}
+
+
 def test_a_rerun_from_scratch_gives_bit_identical_tables(reference, tmp_path):
     result = subprocess.run(command(tmp_path), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
