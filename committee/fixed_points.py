@@ -39,7 +39,6 @@ import numpy as np
 import scipy.integrate
 import scipy.optimize
 
-from .ode import Model
 from .state import pack, state_size, unpack
 
 

@@ -74,7 +74,7 @@ def kolmogorov_rule(n):
     beta = np.empty(n)
     previous = np.zeros_like(v)
     current = np.ones_like(v)
-    norm = 1.0
+    previous_norm, norm = 1.0, 1.0
     for j in range(n):
         alpha[j] = np.sum(w * v * current**2) / norm
         beta[j] = norm if j == 0 else norm / previous_norm

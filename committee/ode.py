@@ -45,7 +45,6 @@ Floor of ε_g
     — as that floor with ``eps_g_at_floor = True``: an upper bound, not a
     measurement.
 """
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -53,7 +52,7 @@ import numpy as np
 import scipy.integrate
 from numba import njit
 
-from .activations import get, kernel_activations
+from .activations import kernel_activations
 from .integrals import mean_dd, mean_ddgg, mean_dxg, mean_gg, route_of, unit_codes
 from .state import covariance, pack, state_size, unpack
 

@@ -16,7 +16,7 @@ import yaml
 
 from committee import sweep
 from committee.tables import SCHEMAS, DamagedRunFile, aggregate, read_run_file
-from test_workflow import ROOT, SNAKEMAKE, read, snakemake
+from test_workflow import ROOT, SNAKEMAKE, read
 
 # ------------------------------------------------------------------ bad configurations
 SCHEMA = yaml.safe_load(open(os.path.join(ROOT, "config", "schema.yaml")))

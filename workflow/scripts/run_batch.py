@@ -1,5 +1,4 @@
 """Compute the runs of one batch (rule run_batch)."""
-import sys
 
 from committee.runner import run_batch
 
