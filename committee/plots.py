@@ -118,6 +118,11 @@ def _thinned(alpha, count):
     return keep
 
 
+def _same_condition(frame, condition):
+    """Rows of ``frame`` at the grid point (activations, K, M, η) of ``condition``."""
+    return np.logical_and.reduce([frame[key] == condition[key] for key in CONDITION])
+
+
 def seed_statistics(runs, values, column):
     """Mean and standard deviation over seeds of ``column`` of ``values`` (a
     table with run_id and alpha), per simulation group (condition, method, N)
@@ -269,11 +274,9 @@ def order_parameter_figure(name, experiment, runs, order_parameters, stem):
     figure, axes = plt.subplots(len(conditions), 2, squeeze=False,
                                 figsize=(9, 2.8 * len(conditions)))
     for r, (_, condition) in enumerate(conditions.iterrows()):
-        same = np.logical_and.reduce([runs[key] == condition[key] for key in CONDITION])
-        ode = runs[same & (runs.method == "ode")]
+        ode = runs[_same_condition(runs, condition) & (runs.method == "ode")]
         mine = values[values.run_id.isin(ode.run_id)]
-        sims = simulated[np.logical_and.reduce(
-            [simulated[key] == condition[key] for key in CONDITION])]
+        sims = simulated[_same_condition(simulated, condition)]
         title = f"{condition.activation}, {condition['K, M']}, η={condition.eta:g}"
         if len(ode) and (ode.status == "diverged").any():
             title += " (ODE diverged)"
@@ -366,8 +369,7 @@ def plateau_vs_N_figure(name, experiment, runs, plateaus, eigen, stem):
     palette = sns.color_palette("tab10", max(1, len(conditions)))
     notes = []
     for color, (_, condition) in zip(palette, conditions.iterrows()):
-        same = np.logical_and.reduce([data[key] == condition[key] for key in CONDITION])
-        mine = data[same & (data.method == condition.method)]
+        mine = data[_same_condition(data, condition) & (data.method == condition.method)]
         found = mine[mine.has_plateau]
         label = f"{condition.activation}, {condition['K, M']}, η={condition.eta:g}"
         missing = len(mine) - len(found)
@@ -401,8 +403,7 @@ def plateau_vs_N_figure(name, experiment, runs, plateaus, eigen, stem):
 
 def _escape_rate(runs, eigen, condition):
     """Largest real eigenvalue (convention full) of the condition's ODE run, or None."""
-    same = np.logical_and.reduce([runs[key] == condition[key] for key in CONDITION])
-    ode = runs[same & (runs.method == "ode")]
+    ode = runs[_same_condition(runs, condition) & (runs.method == "ode")]
     modes = eigen[eigen.run_id.isin(ode.run_id) & (eigen.convention == "full")]
     if modes.empty:
         return None
